@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from trova.accounts import api as accounts_api
 from trova.accounts import pages as accounts_pages
 from trova.accounts.ratelimit import SlidingWindowLimiter
+from trova.ai import api as ai_api
 from trova.config import Settings
 from trova.db.engine import make_engine
 from trova.marketplace import api as marketplace_api
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.storage = LocalStorage(settings.images_dir)
     app.state.templates = make_templates()
     app.state.login_limiter = SlidingWindowLimiter(settings.login_attempts, settings.login_window_s)
+    app.state.prefill_limiter = SlidingWindowLimiter(settings.prefill_rate_limit, 3600)
 
     app.add_middleware(
         SessionMiddleware,
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(accounts_api.router)
     app.include_router(marketplace_api.router)
+    app.include_router(ai_api.router)
     app.include_router(accounts_pages.router)
     app.include_router(marketplace_pages.router)
 

@@ -6,8 +6,19 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# USD per 1M tokens (input, output); override with TROVA_MODEL_PRICES='{"model": [in, out]}'.
+DEFAULT_MODEL_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-5-mini": (0.25, 2.00),
+    "claude-haiku-4-5": (1.00, 5.00),
+    "claude-sonnet-4-5": (3.00, 15.00),
+}
 
 
 class Settings(BaseSettings):
@@ -35,6 +46,52 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(False, description="Set for HTTPS deployments.")
     sql_echo: bool = False
 
+    # --- AI prefill (issue B)
+    prefill_provider: str | None = Field(
+        None,
+        description="Provider spec or chain, e.g. 'openai:gpt-4o-mini -> local'. "
+        "Default: openai:gpt-4o-mini -> local with an OpenAI key, anthropic with an "
+        "Anthropic key, else local.",
+    )
+    prefill_prompt: str = Field("extract_listing@production", description="NAME@version|label")
+    prefill_timeout_s: float = Field(20.0, gt=0, le=300)
+    prefill_retries: int = Field(2, ge=0, le=10, description="Retries on 429/5xx/timeouts.")
+    prefill_backoff_s: float = Field(0.5, ge=0, le=30, description="First retry delay; doubles.")
+    prefill_rate_limit: int = Field(30, ge=1, description="Prefills per visitor/seller per hour.")
+    model_image_side: int = Field(1024, ge=256, le=4096, description="Long side sent to LLMs.")
+    llm_max_tokens: int = Field(800, ge=100, le=8000)
+    local_ocr: bool = Field(False, description="Read brand names with OCR (adds ~0.5 s).")
+    model_cache_dir: Path | None = Field(
+        None, description="Where the exported ONNX model lives; default <data_dir>/models."
+    )
+    ai_image_retention_days: int = Field(
+        90, ge=0, description="Keep the image reference on ai_calls this long."
+    )
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    anthropic_api_key: SecretStr | None = None
+    openai_compatible_api_key: SecretStr | None = None
+    model_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(DEFAULT_MODEL_PRICES),
+        description="USD per 1M tokens (input, output) by model name, as JSON.",
+    )
+
+    def prefill_chain(self) -> list[str]:
+        """The provider specs to try in order."""
+        from trova.ai.providers import parse_chain
+
+        if self.prefill_provider:
+            return parse_chain(self.prefill_provider)
+        if self.openai_api_key:
+            return ["openai:gpt-4o-mini", "local"]
+        if self.anthropic_api_key:
+            return ["anthropic:claude-haiku-4-5", "local"]
+        return ["local"]
+
+    def cost_usd(self, model: str, tokens_in: int, tokens_out: int) -> float:
+        price_in, price_out = self.model_prices.get(model, (0.0, 0.0))
+        return round((tokens_in * price_in + tokens_out * price_out) / 1_000_000, 6)
+
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
@@ -54,7 +111,7 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.model_cache_dir or self.data_dir / "models"
 
     @property
     def max_upload_bytes(self) -> int:

@@ -10,10 +10,18 @@ import yaml
 
 
 @dataclass(frozen=True)
+class PricePrior:
+    low: float
+    typical: float
+    high: float
+
+
+@dataclass(frozen=True)
 class Category:
     id: str  # "top" or "top/sub"
     name: str
     parent: str | None = None
+    price_prior: PricePrior | None = None  # set on top-level categories
 
     @property
     def top(self) -> str:
@@ -50,6 +58,13 @@ class Taxonomy:
     def top_of(self, category_id: str) -> str:
         return self.categories[category_id].top
 
+    def price_prior(self, category_id: str) -> PricePrior:
+        """The price band of the category's top level (falls back to "other")."""
+        cat = self.categories.get(category_id) or self.categories["other"]
+        prior = self.categories[cat.top].price_prior or self.categories["other"].price_prior
+        assert prior is not None
+        return prior
+
 
 @cache
 def taxonomy() -> Taxonomy:
@@ -58,7 +73,10 @@ def taxonomy() -> Taxonomy:
     categories: dict[str, Category] = {}
     top: list[Category] = []
     for entry in raw["categories"]:
-        parent = Category(id=entry["id"], name=entry["name"])
+        prior = entry.get("price_prior_eur")
+        parent = Category(
+            id=entry["id"], name=entry["name"], price_prior=PricePrior(**prior) if prior else None
+        )
         categories[parent.id] = parent
         top.append(parent)
         for sub in entry.get("subcategories") or []:

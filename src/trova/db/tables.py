@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from trova.accounts import models as _accounts  # noqa: F401
+from trova.ai import models as _ai  # noqa: F401
 from trova.marketplace import models as _marketplace  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -207,7 +207,12 @@ def _create(
 ) -> Listing:
     try:
         return service.create_published(
-            session, user, data, photo_ids, ai_call_id=ai_call_id or None, max_photos=max_photos
+            session,
+            user,
+            data,
+            photo_ids,
+            ai_call_id=service.own_ai_call(session, ai_call_id, user),
+            max_photos=max_photos,
         )
     except service.Invalid as exc:
         raise to_http(exc) from None

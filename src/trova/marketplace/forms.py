@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError, field_validator
 
+from trova.ai.draft import ListingDraft
 from trova.ai.taxonomy import taxonomy
 from trova.marketplace.models import MAX_PRICE_CENTS, Listing
 
@@ -142,6 +143,7 @@ class ListingForm:
     suggestions: dict[str, float] = field(default_factory=dict)
     ai_call_id: str | None = None
     notice: str | None = None  # one friendly sentence, e.g. "We couldn't suggest details…"
+    price_hint: str | None = None  # "Similar items are listed for €40–€65 (12 listings)."
 
     @classmethod
     def empty(cls) -> ListingForm:
@@ -166,6 +168,32 @@ class ListingForm:
     def from_submission(cls, data: dict[str, Any]) -> ListingForm:
         values = {name: str(data.get(name) or "") for name in FIELDS}
         return cls(values=values, ai_call_id=(str(data.get("ai_call_id") or "") or None))
+
+    @classmethod
+    def from_draft(
+        cls,
+        draft: ListingDraft,
+        *,
+        ai_call_id: str | None,
+        notice: str | None = None,
+        price_hint: str | None = None,
+    ) -> ListingForm:
+        """The form pre-filled from an AI draft, with per-field confidence for the markers."""
+        return cls(
+            values={
+                "title": draft.title or "",
+                "description": draft.description or "",
+                "category": draft.category or "",
+                "condition": draft.condition or "",
+                "brand": draft.brand or "",
+                "color": draft.color or "",
+                "price": f"{draft.price_eur:.2f}" if draft.price_eur else "",
+            },
+            suggestions=draft.field_confidence(),
+            ai_call_id=ai_call_id,
+            notice=notice,
+            price_hint=price_hint,
+        )
 
     def validate(self) -> ListingInput | None:
         """The valid input, or None with `errors` filled per field."""

@@ -32,7 +32,9 @@ class Listing(SQLModel, table=True):
     currency: str = Field(default=CURRENCY, max_length=3)
     status: ListingStatus = Field(default=ListingStatus.draft, max_length=12, index=True)
     # Filled by the AI prefill (issue B): the call whose suggestion this listing started from.
-    ai_call_id: str | None = Field(default=None, max_length=36, index=True)
+    ai_call_id: str | None = Field(
+        default=None, foreign_key="ai_calls.id", max_length=36, index=True
+    )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     published_at: datetime | None = Field(default=None, index=True)

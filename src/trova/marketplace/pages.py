@@ -218,6 +218,7 @@ def _render_form(
     *,
     status_code: int = 200,
     mode: str = "create",
+    prefill_pending: bool = False,
 ) -> Response:
     assert listing.id is not None
     return render(
@@ -229,6 +230,7 @@ def _render_form(
         photos=service.photos_of(session, [listing.id])[listing.id],
         form=form,
         mode=mode,
+        prefill_pending=prefill_pending,
     )
 
 
@@ -246,7 +248,9 @@ async def sell_details_submit(
     data = form.validate()
     if data is None:
         return _render_form(request, session, listing, user, form, status_code=422)
-    service.save_details(session, listing, data, ai_call_id=form.ai_call_id)
+    service.save_details(
+        session, listing, data, ai_call_id=service.own_ai_call(session, form.ai_call_id, user)
+    )
     return _see_other(f"/sell/{listing_id}/review")
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, delete, func, or_
 from sqlmodel import Session, col, select
 
 from trova.accounts.models import User
+from trova.ai.models import AICall
 from trova.db._time import utcnow
 from trova.marketplace.forms import ListingInput
 from trova.marketplace.models import Listing, ListingStatus, Message, Photo
@@ -196,6 +197,14 @@ def apply_input(listing: Listing, data: ListingInput) -> None:
     listing.color = data.color
     listing.price_cents = data.price_cents
     listing.updated_at = utcnow()
+
+
+def own_ai_call(session: Session, ai_call_id: str | None, seller: User) -> str | None:
+    """The id if it names an AI call made for this seller, else None (never trust the form)."""
+    if not ai_call_id:
+        return None
+    call = session.get(AICall, ai_call_id)
+    return ai_call_id if call is not None and call.seller_id == seller.id else None
 
 
 def save_details(
