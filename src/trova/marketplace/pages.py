@@ -9,12 +9,17 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from trova.accounts.models import User
+from trova.ai.api import check_prefill_rate
+from trova.ai.draft import ListingDraft
+from trova.ai.models import AICall, CallStatus
+from trova.ai.prefill import FRIENDLY_FAILURE, prefill
 from trova.deps import CSRFChecked, CurrentUser, OptionalUser, SessionDep, SettingsDep, StorageDep
 from trova.marketplace import photos as photo_service
 from trova.marketplace import service
 from trova.marketplace.forms import ListingForm
 from trova.marketplace.models import Listing, ListingStatus, Photo
 from trova.media.intake import ImageRejected
+from trova.media.storage import image_key
 from trova.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -193,20 +198,84 @@ def _draft(session: Session, listing_id: int, user: User) -> Listing:
     return listing
 
 
-def initial_form(request: Request, session: Session, listing: Listing) -> ListingForm:
-    """The form a draft starts from. Empty for now; issue B pre-fills it from the cover photo."""
-    if listing.title or listing.category:
-        return ListingForm.from_listing(listing)
-    return ListingForm.empty()
+def _form_from_call(call: AICall) -> ListingForm:
+    """The form from an earlier AI call on this draft (a reload must not pay twice)."""
+    if call.status != CallStatus.ok:
+        return ListingForm(ai_call_id=call.id, notice=FRIENDLY_FAILURE)
+    draft = ListingDraft.model_validate(call.draft or {})
+    return ListingForm.from_draft(draft, ai_call_id=call.id)
 
 
 @router.get("/sell/{listing_id}/details")
 def sell_details(
-    listing_id: int, request: Request, session: SessionDep, user: CurrentUser
+    listing_id: int,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    manual: bool = False,
 ) -> Response:
-    """Step 2: the listing form, rendered from a draft object."""
+    """Step 2: the listing form, rendered from a draft object (pre-filled by the AI)."""
     listing = _draft(session, listing_id, user)
-    return _render_form(request, session, listing, user, initial_form(request, session, listing))
+    if listing.title or listing.category:
+        form = ListingForm.from_listing(listing)
+    elif listing.ai_call_id and (call := session.get(AICall, listing.ai_call_id)):
+        form = _form_from_call(call)
+    elif manual:
+        form = ListingForm.empty()
+    else:
+        return _render_form(request, session, listing, user, ListingForm(), prefill_pending=True)
+    return _render_form(request, session, listing, user, form)
+
+
+@router.get("/sell/{listing_id}/prefill")
+async def sell_prefill(
+    listing_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    user: CurrentUser,
+) -> Response:
+    """htmx fragment: the form pre-filled from the cover photo (one AI call per draft)."""
+    listing = _draft(session, listing_id, user)
+    assert listing.id is not None
+    cover = service.photos_of(session, [listing.id])[listing.id][:1]
+    if listing.ai_call_id and (call := session.get(AICall, listing.ai_call_id)):
+        form = _form_from_call(call)
+    elif not cover:
+        form = ListingForm.empty()
+    else:
+        try:
+            check_prefill_rate(request, user)
+        except HTTPException as exc:
+            form = ListingForm(notice=str(exc.detail))
+        else:
+            result = await prefill(
+                request.app.state.engine,
+                settings,
+                storage.get(image_key(cover[0].id, "full")),
+                photo_id=cover[0].id,
+                image_sha256=cover[0].sha256,
+                seller_id=user.id,
+                visitor_id=request.cookies.get("trova_vid"),
+            )
+            listing.ai_call_id = result.ai_call_id
+            session.add(listing)
+            session.commit()
+            form = ListingForm.from_draft(
+                result.draft,
+                ai_call_id=result.ai_call_id,
+                notice=result.warning,
+                price_hint=result.price_hint,
+            )
+    return render(
+        request,
+        "_listing_form.html",
+        user=user,
+        form=form,
+        action=f"/sell/{listing_id}/details",
+        submit_label="Continue to preview",
+    )
 
 
 def _render_form(

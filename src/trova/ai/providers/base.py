@@ -74,7 +74,7 @@ class DraftProvider(Protocol):
 
     @property
     def name(self) -> str:
-        """"openai", "anthropic", "openai-compatible", "local" or "fake"."""
+        """ "openai", "anthropic", "openai-compatible", "local" or "fake"."""
         ...
 
     async def describe(self, request: DraftRequest) -> ProviderReply: ...

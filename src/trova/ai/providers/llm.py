@@ -117,7 +117,7 @@ class LLMProvider:
             raise ProviderError(f"Unusable reply from {self.name}: {e}", kind="invalid") from None
         except exc.UserError as e:
             raise ProviderConfigError(str(e)) from None
-        usage = result.usage()
+        usage = result.usage
         draft: RawDraft = result.output
         return ProviderReply(
             raw=draft,
