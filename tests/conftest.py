@@ -87,7 +87,9 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=db_url, secret_key="test-secret")
+    return Settings(
+        data_dir=tmp_path / "data", database_url=db_url, secret_key="test-secret", run_workers=False
+    )
 
 
 @pytest.fixture

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -27,6 +29,19 @@ from trova.web.templating import make_templates, render
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
+# Every room's routes: JSON API routers first, then HTML pages.
+ROUTERS: list[APIRouter] = [
+    accounts_api.router,
+    marketplace_api.router,
+    ai_api.router,
+    accounts_pages.router,
+    marketplace_pages.router,
+]
+
+# Background workers started with the app (TROVA_RUN_WORKERS=false turns them off):
+# async functions taking the app, running until cancelled.
+WORKERS: list[Callable[[FastAPI], Coroutine[Any, Any, None]]] = []
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app from settings (read from TROVA_* env vars when not given)."""
@@ -36,7 +51,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = []
+        if settings.run_workers:
+            tasks = [
+                asyncio.create_task(worker(app), name=worker.__qualname__) for worker in WORKERS
+            ]
         yield
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         engine.dispose()
 
     app = FastAPI(
@@ -62,11 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    app.include_router(accounts_api.router)
-    app.include_router(marketplace_api.router)
-    app.include_router(ai_api.router)
-    app.include_router(accounts_pages.router)
-    app.include_router(marketplace_pages.router)
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.get("/media/{photo_id}/{variant}.jpg", include_in_schema=False)
     def media(photo_id: str, variant: str) -> Response:

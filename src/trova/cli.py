@@ -25,6 +25,20 @@ app.add_typer(users_app, name="users")
 app.add_typer(prompts_app, name="prompts")
 
 
+def _register_room_commands() -> None:
+    """Each room owns its command group in <room>/cli.py; this is the one list of them."""
+    from importlib import import_module
+
+    rooms: list[tuple[str, str]] = [
+        # (command name, module with a Typer `app`)
+    ]
+    for name, module in rooms:
+        app.add_typer(import_module(module).app, name=name)
+
+
+_register_room_commands()
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one line to stderr and return an Exit to raise."""
     typer.echo(f"Error: {message}", err=True)
@@ -44,8 +58,8 @@ def load_settings() -> Settings:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
-    """Apply migrations up to REVISION (default: head)."""
+def db_upgrade(revision: str = "heads") -> None:
+    """Apply migrations up to REVISION (default: all heads)."""
     from trova.db.migrate import upgrade
 
     settings = load_settings()
@@ -75,7 +89,7 @@ def serve(
 
     settings = load_settings()
     if migrate:
-        db_upgrade("head")
+        db_upgrade("heads")
     typer.echo(f"Trova on http://{host}:{port}  (API docs: /docs)")
     if reload:
         uvicorn.run("trova.app:create_app", factory=True, host=host, port=port, reload=True)

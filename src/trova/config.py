@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     login_window_s: int = Field(900, ge=1)
     secure_cookies: bool = Field(False, description="Set for HTTPS deployments.")
     sql_echo: bool = False
+    run_workers: bool = Field(True, description="Start background workers with the app.")
 
     # --- AI prefill (issue B)
     prefill_provider: str | None = Field(

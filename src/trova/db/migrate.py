@@ -18,8 +18,12 @@ def alembic_config(db_url: str) -> Config:
     return cfg
 
 
-def upgrade(db_url: str, revision: str = "head") -> None:
-    """Bring the schema at db_url up to `revision`."""
+def upgrade(db_url: str, revision: str = "heads") -> None:
+    """Bring the schema at db_url up to `revision` (default: every branch head).
+
+    Each room (marketplace, ai, evals, rollout, ops, search, assistant) may own a migration
+    branch off the shared base; "heads" applies them all.
+    """
     command.upgrade(alembic_config(db_url), revision)
 
 
