@@ -31,7 +31,8 @@ def test_photo_first_create_flow(client: TestClient, seller: dict[str, Any]) -> 
     assert r.status_code == 303, r.text
     details_url = r.headers["location"]
     assert re.fullmatch(r"/sell/\d+/details", details_url)
-    form_page = client.get(details_url)
+    assert "Reading your photo" in client.get(details_url).text  # AI prefill loads via htmx
+    form_page = client.get(details_url + "?manual=1")
     assert 'name="title"' in form_page.text and 'id="category"' in form_page.text
     # Step 2 with an error: kept values, an error message next to the field.
     r = client.post(
