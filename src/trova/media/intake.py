@@ -108,10 +108,26 @@ def normalize(
 
 def resize_for_model(data: bytes, max_side: int) -> bytes:
     """Return a metadata-free sRGB JPEG, long side at most `max_side`, to send to a vision model."""
+    if _already_fits(data, max_side):
+        return data  # e.g. a normalized photo that is small enough: no decode, no re-encode
     decoded = _checked_decode(
         data, max_bytes=DEFAULT_MAX_BYTES, max_pixels=DEFAULT_MAX_PIXELS, min_side=1, side=max_side
     )
     return _encode_jpeg(_finish(decoded, max_side))
+
+
+def _already_fits(data: bytes, max_side: int) -> bool:
+    """A plain JPEG, upright, without metadata or ICC profile, and no larger than max_side."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            return (
+                probe.format == "JPEG"
+                and probe.mode == "RGB"
+                and max(probe.size) <= max_side
+                and not {"exif", "icc_profile", "xmp", "comment"} & set(probe.info)
+            )
+    except Exception:  # anything odd goes the long, checked way
+        return False
 
 
 def _checked_decode(
