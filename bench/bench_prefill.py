@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_intake import camera_like  # noqa: E402
+from bench_intake import camera_like
 
-from trova.ai.prefill import prefill  # noqa: E402
-from trova.config import Settings  # noqa: E402
-from trova.db.engine import make_engine  # noqa: E402
-from trova.db.migrate import upgrade  # noqa: E402
-from trova.media import normalize  # noqa: E402
+from trova.ai.prefill import prefill
+from trova.config import Settings
+from trova.db.engine import make_engine
+from trova.db.migrate import upgrade
+from trova.media import normalize
 
 
 def encode(width: int, height: int, fmt: str) -> bytes:
