@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tests.ai.conftest import PHOTOS
 from typer.testing import CliRunner
 
+from tests.ai.conftest import PHOTOS
 from trova.cli import app
 
 runner = CliRunner()

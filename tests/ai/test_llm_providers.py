@@ -12,8 +12,8 @@ import pytest
 import respx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
-from tests.ai.conftest import GOOD_DRAFT, openai_reply, photo
 
+from tests.ai.conftest import GOOD_DRAFT, openai_reply, photo
 from trova.ai.models import AICall, CallStatus
 from trova.ai.prefill import PrefillResult, prefill
 from trova.config import Settings

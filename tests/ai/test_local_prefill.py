@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 from sqlalchemy.engine import Engine
-from tests.ai.conftest import photo
 
+from tests.ai.conftest import photo
 from trova.ai.prefill import prefill
 from trova.config import Settings
 

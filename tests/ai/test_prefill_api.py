@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
+
 from tests.ai.conftest import PHOTOS
 from tests.helpers.images import jpeg_bytes
 from tests.marketplace.conftest import register
-
 from trova.ai.models import AICall
 from trova.app import create_app
 from trova.config import Settings
