@@ -19,6 +19,8 @@ from trova.accounts import api as accounts_api
 from trova.accounts import pages as accounts_pages
 from trova.accounts.ratelimit import SlidingWindowLimiter
 from trova.ai import api as ai_api
+from trova.ai.retention import retention_worker
+from trova.ai.warmup import warm_local_model
 from trova.config import Settings
 from trova.db.engine import make_engine
 from trova.marketplace import api as marketplace_api
@@ -40,7 +42,10 @@ ROUTERS: list[APIRouter] = [
 
 # Background workers started with the app (TROVA_RUN_WORKERS=false turns them off):
 # async functions taking the app, running until cancelled.
-WORKERS: list[Callable[[FastAPI], Coroutine[Any, Any, None]]] = []
+WORKERS: list[Callable[[FastAPI], Coroutine[Any, Any, None]]] = [
+    retention_worker,
+    warm_local_model,
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

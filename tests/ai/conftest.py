@@ -15,8 +15,12 @@ PHOTOS = Path(__file__).resolve().parents[2] / "src" / "trova" / "demo" / "photo
 
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One exported ONNX model for the whole run."""
-    return tmp_path_factory.mktemp("models")
+    """One exported ONNX model for the whole run (built here, not inside a timed prefill)."""
+    from trova.ai.local import ensure_onnx
+
+    cache = tmp_path_factory.mktemp("models")
+    ensure_onnx(cache)
+    return cache
 
 
 @pytest.fixture
