@@ -3,16 +3,16 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-ASSETS := src/trova/web/static/vendor/htmx.min.js
+ASSETS := src/trova/web/static/vendor/.built
 
-.PHONY: run test check lint format typecheck pytest bench install assets clean
+.PHONY: run test check lint format typecheck pytest eval-gate bench install assets clean
 
 run: install assets  ## Serve Trova on http://127.0.0.1:8000 with demo data (SQLite, offline)
 	$(BIN)/trova db upgrade
 	$(BIN)/trova demo --if-empty
 	$(BIN)/trova serve --host $${TROVA_HOST:-127.0.0.1} --port $${TROVA_PORT:-8000} --no-migrate
 
-test: install assets check pytest  ## Lint, type-check and run every test
+test: install assets check pytest eval-gate  ## Lint, type-check, every test, then the eval gate
 
 install: $(STAMP)
 $(STAMP): pyproject.toml
@@ -25,6 +25,7 @@ assets: $(ASSETS)
 $(ASSETS): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	npm run --silent build
+	touch $(ASSETS)
 
 check: lint typecheck
 lint:
@@ -39,6 +40,11 @@ format:
 
 pytest:
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# The local model on the starter dataset must not fall below the committed baseline.
+eval-gate:
+	$(BIN)/trova eval run --dataset evals/datasets/starter --provider local \
+		--gate evals/baselines/starter-local.json --max-drop 0.02
 
 bench: install assets  ## Runnable benchmarks; prints figures
 	$(BIN)/python bench/run_all.py

@@ -15,6 +15,13 @@ from trova.app import create_app
 from trova.config import Settings
 from trova.db.migrate import upgrade
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop on the main thread for the
+    rest of the session, which would break later tests that call asyncio.run()."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 # ---------------------------------------------------------------- no network in tests
 
 _real_connect = socket.socket.connect

@@ -21,11 +21,24 @@ from trova.accounts.ratelimit import SlidingWindowLimiter
 from trova.ai import api as ai_api
 from trova.ai.retention import retention_worker
 from trova.ai.warmup import warm_local_model
+from trova.assistant import api as assistant_api
+from trova.assistant import pages as assistant_pages
 from trova.config import Settings
 from trova.db.engine import make_engine
 from trova.marketplace import api as marketplace_api
 from trova.marketplace import pages as marketplace_pages
 from trova.media.storage import LocalStorage, image_key
+from trova.ops import api as ops_api
+from trova.ops import pages as ops_pages
+from trova.ops import queue_pages as ops_queue_pages
+from trova.ops.metrics import RequestMetricsMiddleware
+from trova.ops.metrics import router as ops_metrics_router
+from trova.ops.workers import alert_evaluator, rollup_refresher
+from trova.rollout import api as rollout_api
+from trova.rollout import pages as rollout_pages
+from trova.rollout.web import VisitorIdMiddleware
+from trova.rollout.worker import rollout_worker
+from trova.search.worker import index_worker
 from trova.web.templating import make_templates, render
 
 log = logging.getLogger(__name__)
@@ -36,8 +49,16 @@ ROUTERS: list[APIRouter] = [
     accounts_api.router,
     marketplace_api.router,
     ai_api.router,
+    assistant_api.router,
+    ops_api.router,
+    ops_metrics_router,
+    rollout_api.router,
     accounts_pages.router,
     marketplace_pages.router,
+    assistant_pages.router,
+    ops_pages.router,
+    ops_queue_pages.router,
+    rollout_pages.router,
 ]
 
 # Background workers started with the app (TROVA_RUN_WORKERS=false turns them off):
@@ -45,6 +66,10 @@ ROUTERS: list[APIRouter] = [
 WORKERS: list[Callable[[FastAPI], Coroutine[Any, Any, None]]] = [
     retention_worker,
     warm_local_model,
+    rollup_refresher,
+    alert_evaluator,
+    rollout_worker,
+    index_worker,
 ]
 
 
@@ -88,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+    app.add_middleware(RequestMetricsMiddleware)  # ops: request counters/latency for /metrics
+    app.add_middleware(VisitorIdMiddleware)  # rollout: anonymous visitor id cookie (trova_vid)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     for router in ROUTERS:

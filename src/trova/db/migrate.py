@@ -29,9 +29,10 @@ def upgrade(db_url: str, revision: str = "heads") -> None:
 
 def current_heads(db_url: str) -> set[str]:
     from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine
 
-    engine = create_engine(db_url)
+    from trova.db.engine import make_engine
+
+    engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
             return set(MigrationContext.configure(conn).get_current_heads())

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from trova.accounts.models import User
 from trova.deps import (
     CurrentUser,
+    ListingId,
     OptionalUser,
     SessionDep,
     SettingsDep,
@@ -75,7 +76,7 @@ def list_listings(
     settings: SettingsDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
     category: Annotated[str | None, Query(max_length=80)] = None,
-    sort: service.Sort = service.Sort.newest,
+    sort: service.Sort = service.Sort.relevance,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int | None, Query(ge=1, le=100)] = None,
 ) -> ListingPage:
@@ -104,7 +105,7 @@ def list_listings(
 
 
 @router.get("/listings/{listing_id}", response_model=ListingPublic)
-def get_listing(listing_id: int, session: SessionDep, user: OptionalUser) -> ListingPublic:
+def get_listing(listing_id: ListingId, session: SessionDep, user: OptionalUser) -> ListingPublic:
     try:
         return public(session, service.get_visible(session, listing_id, user))
     except service.NotFound as exc:
@@ -220,7 +221,7 @@ def _create(
 
 @router.patch("/listings/{listing_id}", response_model=ListingPublic)
 def patch_listing(
-    listing_id: int, patch: ListingPatch, session: SessionDep, user: CurrentUser
+    listing_id: ListingId, patch: ListingPatch, session: SessionDep, user: CurrentUser
 ) -> ListingPublic:
     """Change fields of your own listing; `{"status": "sold"}` marks it sold."""
     try:
@@ -249,7 +250,7 @@ def patch_listing(
 
 @router.delete("/listings/{listing_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_listing(
-    listing_id: int, session: SessionDep, storage: StorageDep, user: CurrentUser
+    listing_id: ListingId, session: SessionDep, storage: StorageDep, user: CurrentUser
 ) -> None:
     try:
         listing = service.get_own(session, listing_id, user)
@@ -264,7 +265,7 @@ def delete_listing(
     status_code=status.HTTP_201_CREATED,
 )
 def contact_seller(
-    listing_id: int, body: MessageIn, session: SessionDep, user: CurrentUser
+    listing_id: ListingId, body: MessageIn, session: SessionDep, user: CurrentUser
 ) -> MessagePublic:
     """Send the seller a message; it lands in their inbox."""
     try:

@@ -13,13 +13,23 @@ from trova.ai.api import check_prefill_rate
 from trova.ai.draft import ListingDraft
 from trova.ai.models import AICall, CallStatus
 from trova.ai.prefill import FRIENDLY_FAILURE, prefill
-from trova.deps import CSRFChecked, CurrentUser, OptionalUser, SessionDep, SettingsDep, StorageDep
+from trova.deps import (
+    CSRFChecked,
+    CurrentUser,
+    ListingId,
+    OptionalUser,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+)
 from trova.marketplace import photos as photo_service
 from trova.marketplace import service
 from trova.marketplace.forms import ListingForm
 from trova.marketplace.models import Listing, ListingStatus, Photo
 from trova.media.intake import ImageRejected
 from trova.media.storage import image_key
+from trova.rollout import web as rollout
+from trova.search.browse import similar_block
 from trova.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -34,7 +44,7 @@ def _http(exc: Exception) -> HTTPException:
     return HTTPException(code, str(exc))
 
 
-def _own(session: Session, listing_id: int, user: User) -> Listing:
+def _own(session: Session, listing_id: ListingId, user: User) -> Listing:
     try:
         return service.get_own(session, listing_id, user)
     except (service.NotFound, service.Forbidden) as exc:
@@ -52,7 +62,7 @@ def browse(
     user: OptionalUser,
     q: Annotated[str, Query(max_length=200)] = "",
     category: Annotated[str, Query(max_length=80)] = "",
-    sort: service.Sort = service.Sort.newest,
+    sort: service.Sort = service.Sort.relevance,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
     result = service.browse(
@@ -79,7 +89,7 @@ def browse(
 
 @router.get("/listings/{listing_id}")
 def listing_detail(
-    listing_id: int, request: Request, session: SessionDep, user: OptionalUser
+    listing_id: ListingId, request: Request, session: SessionDep, user: OptionalUser
 ) -> Response:
     try:
         listing = service.get_visible(session, listing_id, user)
@@ -108,6 +118,7 @@ def _render_detail(
         listing=listing,
         photos=service.photos_of(session, [listing.id])[listing.id],
         seller=service.sellers_of(session, [listing]).get(listing.seller_id),
+        similar=similar_block(session, listing),
         message_error=message_error,
         message_body=message_body,
         sent=sent or request.query_params.get("sent") == "1",
@@ -116,7 +127,7 @@ def _render_detail(
 
 @router.post("/listings/{listing_id}/contact", dependencies=[CSRFChecked])
 def contact(
-    listing_id: int,
+    listing_id: ListingId,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -145,8 +156,11 @@ def contact(
 
 
 @router.get("/sell")
-def sell_start(request: Request, user: CurrentUser, settings: SettingsDep) -> Response:
+def sell_start(
+    request: Request, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> Response:
     """Step 1: photos first."""
+    rollout.flow_started(request, session, user)
     return render(request, "sell_photos.html", user=user, errors=[], max_photos=settings.max_photos)
 
 
@@ -188,10 +202,11 @@ async def sell_upload(
             max_photos=settings.max_photos,
         )
     listing = service.create_draft(session, user, [p.id for p in saved], settings.max_photos)
+    rollout.photo_uploaded(request, session, user, listing)
     return _see_other(f"/sell/{listing.id}/details")
 
 
-def _draft(session: Session, listing_id: int, user: User) -> Listing:
+def _draft(session: Session, listing_id: ListingId, user: User) -> Listing:
     listing = _own(session, listing_id, user)
     if listing.status != ListingStatus.draft:
         raise HTTPException(409, "This listing is already published; edit it from My listings.")
@@ -208,7 +223,7 @@ def _form_from_call(call: AICall) -> ListingForm:
 
 @router.get("/sell/{listing_id}/details")
 def sell_details(
-    listing_id: int,
+    listing_id: ListingId,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -220,7 +235,7 @@ def sell_details(
         form = ListingForm.from_listing(listing)
     elif listing.ai_call_id and (call := session.get(AICall, listing.ai_call_id)):
         form = _form_from_call(call)
-    elif manual:
+    elif manual or rollout.prefill_is_off(request, session, user, listing):
         form = ListingForm.empty()
     else:
         return _render_form(request, session, listing, user, ListingForm(), prefill_pending=True)
@@ -229,7 +244,7 @@ def sell_details(
 
 @router.get("/sell/{listing_id}/prefill")
 async def sell_prefill(
-    listing_id: int,
+    listing_id: ListingId,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -242,7 +257,10 @@ async def sell_prefill(
     cover = service.photos_of(session, [listing.id])[listing.id][:1]
     if listing.ai_call_id and (call := session.get(AICall, listing.ai_call_id)):
         form = _form_from_call(call)
-    elif not cover:
+    elif not cover or (
+        (assignment := rollout.prefill_assignment(request, session, user, listing)) is not None
+        and assignment.off  # the seller's variant is "off": no AI, the empty form
+    ):
         form = ListingForm.empty()
     else:
         try:
@@ -258,10 +276,12 @@ async def sell_prefill(
                 image_sha256=cover[0].sha256,
                 seller_id=user.id,
                 visitor_id=request.cookies.get("trova_vid"),
+                **rollout.prefill_args(assignment),
             )
             listing.ai_call_id = result.ai_call_id
             session.add(listing)
             session.commit()
+            rollout.prefill_shown(request, session, user, listing, result, assignment)
             form = ListingForm.from_draft(
                 result.draft,
                 ai_call_id=result.ai_call_id,
@@ -310,7 +330,7 @@ async def _submitted_form(request: Request) -> ListingForm:
 
 @router.post("/sell/{listing_id}/details", dependencies=[CSRFChecked])
 async def sell_details_submit(
-    listing_id: int, request: Request, session: SessionDep, user: CurrentUser
+    listing_id: ListingId, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     listing = _draft(session, listing_id, user)
     form = await _submitted_form(request)
@@ -325,7 +345,7 @@ async def sell_details_submit(
 
 @router.get("/sell/{listing_id}/review")
 def sell_review(
-    listing_id: int, request: Request, session: SessionDep, user: CurrentUser
+    listing_id: ListingId, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     """Step 3: preview, then publish."""
     listing = _draft(session, listing_id, user)
@@ -345,7 +365,7 @@ def sell_review(
 
 @router.post("/sell/{listing_id}/publish", dependencies=[CSRFChecked])
 def sell_publish(
-    listing_id: int, request: Request, session: SessionDep, user: CurrentUser
+    listing_id: ListingId, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     listing = _draft(session, listing_id, user)
     try:
@@ -362,6 +382,7 @@ def sell_publish(
             seller=user,
             error=str(exc),
         )
+    rollout.published(request, session, user, listing)
     return _see_other(f"/listings/{listing_id}?published=1")
 
 
@@ -384,7 +405,7 @@ def my_listings(request: Request, session: SessionDep, user: CurrentUser) -> Res
 
 @router.get("/listings/{listing_id}/edit")
 def edit_page(
-    listing_id: int, request: Request, session: SessionDep, user: CurrentUser
+    listing_id: ListingId, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     listing = _own(session, listing_id, user)
     return _render_form(
@@ -394,7 +415,7 @@ def edit_page(
 
 @router.post("/listings/{listing_id}/edit", dependencies=[CSRFChecked])
 async def edit_submit(
-    listing_id: int, request: Request, session: SessionDep, user: CurrentUser
+    listing_id: ListingId, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     listing = _own(session, listing_id, user)
     form = await _submitted_form(request)
@@ -408,7 +429,7 @@ async def edit_submit(
 
 
 @router.post("/listings/{listing_id}/sold", dependencies=[CSRFChecked])
-def mark_sold(listing_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def mark_sold(listing_id: ListingId, session: SessionDep, user: CurrentUser) -> Response:
     listing = _own(session, listing_id, user)
     try:
         service.mark_sold(session, listing)
@@ -419,7 +440,7 @@ def mark_sold(listing_id: int, session: SessionDep, user: CurrentUser) -> Respon
 
 @router.post("/listings/{listing_id}/delete", dependencies=[CSRFChecked])
 def delete(
-    listing_id: int, session: SessionDep, storage: StorageDep, user: CurrentUser
+    listing_id: ListingId, session: SessionDep, storage: StorageDep, user: CurrentUser
 ) -> Response:
     listing = _own(session, listing_id, user)
     photo_service.delete_files(storage, service.delete_listing(session, listing))

@@ -31,6 +31,7 @@ class Invalid(ValueError):
 
 
 class Sort(StrEnum):
+    relevance = "relevance"  # best match for q (hybrid search); newest first without q
     newest = "newest"
     price_asc = "price_asc"
     price_desc = "price_desc"
@@ -56,12 +57,26 @@ def browse(
     *,
     q: str | None = None,
     category: str | None = None,
-    sort: Sort = Sort.newest,
+    sort: Sort = Sort.relevance,
     page: int = 1,
     page_size: int = 24,
     seller_id: int | None = None,
 ) -> Page:
-    """Published listings, filtered and sorted; simple SQL text search (issue F adds hybrid)."""
+    """Published listings, filtered and sorted; q goes to hybrid search (SQL text fallback)."""
+    if q and q.strip():
+        from trova.search.browse import search_listings
+
+        found = search_listings(
+            session,
+            q,
+            category=category,
+            sort=sort.value,
+            page=page,
+            page_size=page_size,
+            seller_id=seller_id,
+        )
+        if found is not None:
+            return Page(found[0], found[1], max(1, page), page_size)
     where: list[ColumnElement[bool]] = [col(Listing.status) == ListingStatus.published]
     if seller_id is not None:
         where.append(col(Listing.seller_id) == seller_id)
@@ -80,6 +95,7 @@ def browse(
         )
     total = session.exec(select(func.count()).select_from(Listing).where(*where)).one()
     order: tuple[Any, ...] = {
+        Sort.relevance: (col(Listing.published_at).desc(), col(Listing.id).desc()),
         Sort.newest: (col(Listing.published_at).desc(), col(Listing.id).desc()),
         Sort.price_asc: (col(Listing.price_cents).asc(), col(Listing.id).desc()),
         Sort.price_desc: (col(Listing.price_cents).desc(), col(Listing.id).desc()),

@@ -1,10 +1,14 @@
 """Price from comparable listings: median and interquartile range of similar published/sold items.
 
-Issue F upgrades "similar" to vector search; this version matches by category and item words.
+"Similar" comes from hybrid search (meaning + words) over published and sold listings of the
+same category (then its top level) when the search index is built; otherwise, and when too
+few similar items exist, it widens from matching item words to the category, its top level,
+and finally the category's prior price band.
 """
 
 from __future__ import annotations
 
+import logging
 import statistics
 from dataclasses import dataclass
 
@@ -15,6 +19,7 @@ from trova.ai.taxonomy import taxonomy
 from trova.marketplace.models import Listing, ListingStatus
 
 MIN_COMPARABLES = 3
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,7 @@ class PriceSuggestion:
     high_eur: float
     n: int  # comparables used; 0 means the category prior
     confidence: float
-    basis: str  # "item", "category", "top-level category" or "category prior"
+    basis: str  # "similar items", "item", "category", "top-level category", "category prior"
 
     def sentence(self) -> str:
         if self.n == 0:
@@ -64,14 +69,81 @@ def _summary(prices: list[float], basis: str) -> PriceSuggestion:
     )
 
 
+SIMILAR_LIMIT = 20  # nearest comparables used at most
+
+
+def _similar_prices(
+    session: Session, category: str, item: str, exclude_id: int | None
+) -> list[float]:
+    """Prices of the listings most similar to `item` in this category (hybrid search)."""
+    from trova.search.backends import Filters, SearchUnavailable
+    from trova.search.browse import _default_embedders
+    from trova.search.query import search
+    from trova.search.text import fold, query_terms
+
+    filters = Filters(
+        category=category,
+        statuses=(ListingStatus.published.value, ListingStatus.sold.value),
+        exclude_ids=(exclude_id,) if exclude_id is not None else (),
+    )
+    # Listings whose title names the item come first; when too few do, its nearest
+    # neighbours by meaning (hybrid search, similarity floor on).
+    try:
+        named = search(
+            session, item, _default_embedders(), mode="keyword", filters=filters, limit=100
+        )
+        terms = [named.corrections.get(w, w) for w in query_terms(item)]
+        rows = _priced(session, named.ids, filters.statuses)
+        prices = [p for title, p in rows if any(t in fold(title) for t in terms)]
+        if len(prices) >= MIN_COMPARABLES:
+            return prices[:SIMILAR_LIMIT]
+        similar = search(
+            session,
+            item,
+            _default_embedders(),
+            filters=filters,
+            limit=SIMILAR_LIMIT,
+            vector_floor=True,
+        )
+    except SearchUnavailable:
+        return []
+    except Exception:  # a price hint must never break a prefill
+        log.exception("comparables search failed")
+        return []
+    return [p for _, p in _priced(session, similar.ids, filters.statuses)]
+
+
+def _priced(session: Session, ids: list[int], statuses: tuple[str, ...]) -> list[tuple[str, float]]:
+    """(title, price) of these listings, in the given order."""
+    if not ids:
+        return []
+    stmt = select(Listing.id, Listing.title, Listing.price_cents).where(
+        col(Listing.id).in_(ids),
+        col(Listing.status).in_(statuses),
+        col(Listing.price_cents).is_not(None),
+    )
+    found = {lid: (title, cents / 100) for lid, title, cents in session.exec(stmt) if cents}
+    return [found[i] for i in ids if i in found]
+
+
 def price_suggestion(
-    session: Session, category: str | None, item: str | None = None
+    session: Session,
+    category: str | None,
+    item: str | None = None,
+    *,
+    exclude_id: int | None = None,
 ) -> PriceSuggestion:
-    """Median and IQR of comparable listings, widening from item to category to top level;
-    the category's prior price band when nothing comparable exists."""
+    """Median and IQR of comparable listings, widening from similar items (search) to item
+    words, category and top level; the category's prior price band when nothing comparable
+    exists. `item` is what the thing is ("violin", or a listing title)."""
     tax = taxonomy()
     category = category if category and tax.is_category(category) else "other"
     top = tax.top_of(category)
+    if item and item.strip():
+        for scope in dict.fromkeys([category, top]):  # the category, then its top level
+            prices = _similar_prices(session, scope, item.strip(), exclude_id)
+            if len(prices) >= MIN_COMPARABLES:
+                return _summary(prices, "similar items")
     words = [w for w in (item or "").lower().split() if len(w) > 2][-1:]  # the head noun
     attempts: list[tuple[list[str], list[str], str]] = []
     if words:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
 
+from trova.db.engine import make_engine
 from trova.db.tables import metadata
 
 config = context.config
@@ -25,11 +25,9 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is None:
-        connectable = engine_from_config(
-            config.get_section(config.config_ini_section) or {},
-            prefix="sqlalchemy.",
-            poolclass=pool.NullPool,
-        )
+        # The app's own engine factory: on SQLite the same driver (sqlean + sqlite-vec) as the
+        # app, so one process never mixes two SQLite libraries on one WAL file.
+        connectable = make_engine(config.get_main_option("sqlalchemy.url") or "")
         with connectable.connect() as connection:
             _run(connection)
         connectable.dispose()

@@ -1,0 +1,1 @@
+"""Evaluation: versioned photo datasets, per-field metrics, eval runs, compare, gate, report."""

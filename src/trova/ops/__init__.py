@@ -1,0 +1,1 @@
+"""Ops console: monitoring rollups, alerts, /metrics, the AI-call inspector, annotation queues."""
