@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import StatusCode
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -167,9 +169,20 @@ class DBSpanExporter(SpanExporter):
         return True
 
 
+class _SecureIdGenerator(IdGenerator):
+    """Trace/span ids from the OS's entropy: the SDK's default draws from the global `random`
+    module, which any code may reseed, and trace ids are primary keys here."""
+
+    def generate_span_id(self) -> int:
+        return secrets.randbits(64) or 1
+
+    def generate_trace_id(self) -> int:
+        return secrets.randbits(128) or 1
+
+
 def make_tracer_provider(engine: Engine, settings: Settings) -> TracerProvider:
     """A private provider: spans go to the DB (and to OTLP when configured)."""
-    provider = TracerProvider()
+    provider = TracerProvider(id_generator=_SecureIdGenerator())
     provider.add_span_processor(SimpleSpanProcessor(DBSpanExporter(engine, settings)))
     if settings.assistant_otlp_endpoint:
         try:
