@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from trova.db._time import utcnow
@@ -20,6 +21,13 @@ class ListingStatus(StrEnum):
 
 
 class Listing(SQLModel, table=True):
+    # The browse grid filters on status and sorts by date or price: indexes that match.
+    __table_args__ = (
+        Index("ix_listing_status_published", "status", "published_at", "id"),
+        Index("ix_listing_status_price", "status", "price_cents", "id"),
+        Index("ix_listing_status_category", "status", "category"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     seller_id: int = Field(foreign_key="user.id", index=True)
     title: str = Field(default="", max_length=80)

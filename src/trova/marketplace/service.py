@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_
+from sqlalchemy import ColumnElement, and_, delete, func, or_
 from sqlmodel import Session, col, select
 
 from trova.accounts.models import User
@@ -82,7 +82,13 @@ def browse(
         where.append(col(Listing.seller_id) == seller_id)
     if category:
         where.append(
-            or_(col(Listing.category) == category, col(Listing.category).startswith(category + "/"))
+            # A range, not LIKE 'x/%': it can use the (status, category) index.
+            or_(
+                col(Listing.category) == category,
+                and_(
+                    col(Listing.category) >= category + "/", col(Listing.category) < category + "0"
+                ),
+            )
         )
     for word in (q or "").split()[:8]:
         pattern = f"%{word}%"
