@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from trova.search.backends._filters import attribute_filters
 from trova.search.backends.base import Filters, IndexedDoc, SearchUnavailable
 from trova.search.embedders import Vectors
 from trova.search.text import fold
@@ -226,23 +227,7 @@ class PostgresBackend:
 
 
 def _filters(filters: Filters) -> tuple[list[str], dict[str, Any]]:
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    if filters.statuses:
-        where.append("status = ANY(:statuses)")
-        params["statuses"] = list(filters.statuses)
-    if filters.category:
-        where.append("top = :cat" if filters.is_top_category else "category = :cat")
-        params["cat"] = filters.category
-    if filters.conditions:
-        where.append("condition = ANY(:conditions)")
-        params["conditions"] = list(filters.conditions)
-    if filters.min_price_cents is not None:
-        where.append("price_cents >= :pmin")
-        params["pmin"] = filters.min_price_cents
-    if filters.max_price_cents is not None:
-        where.append("price_cents <= :pmax")
-        params["pmax"] = filters.max_price_cents
+    where, params = attribute_filters(filters, any_of=lambda c, p: f"{c} = ANY(:{p})")
     if filters.exclude_ids:
         where.append("NOT (listing_id = ANY(:exclude))")
         params["exclude"] = list(filters.exclude_ids)

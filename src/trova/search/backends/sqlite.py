@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
+from trova.search.backends._filters import attribute_filters
 from trova.search.backends._matrix import matrix_for, use_matrix
 from trova.search.backends.base import Filters, IndexedDoc, SearchUnavailable
 from trova.search.embedders import Vectors
@@ -220,21 +221,9 @@ class SqliteBackend:
             "q": np.asarray(query, dtype=np.float32).tobytes(),
             "k": int(limit) + len(filters.exclude_ids),
         }
-        if filters.statuses:
-            where.append("status IN :statuses")
-            params["statuses"] = list(filters.statuses)
-        if filters.category:
-            where.append("top = :cat" if filters.is_top_category else "category = :cat")
-            params["cat"] = filters.category
-        if filters.conditions:
-            where.append("condition IN :conditions")
-            params["conditions"] = list(filters.conditions)
-        if filters.min_price_cents is not None:
-            where.append("price_cents >= :pmin")
-            params["pmin"] = filters.min_price_cents
-        if filters.max_price_cents is not None:
-            where.append("price_cents <= :pmax")
-            params["pmax"] = filters.max_price_cents
+        clauses, more = attribute_filters(filters, any_of=lambda c, p: f"{c} IN :{p}")
+        where += clauses
+        params.update(more)
         stmt = text(
             f"SELECT listing_id, distance FROM {_vec(version_id)} WHERE "
             + " AND ".join(where)
