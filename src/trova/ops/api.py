@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlmodel import col, select
 
 from trova.deps import SessionDep, SettingsDep
@@ -13,7 +13,7 @@ from trova.ops import annotation
 from trova.ops.access import AdminUser, StaffUser
 from trova.ops.dashboard import RANGES, build
 from trova.ops.diff import draft_values
-from trova.ops.inspector import CallNotFound, call_detail, list_calls
+from trova.ops.inspector import CallNotFound, CallQuery, call_detail, list_calls
 from trova.ops.models import AnnotationQueue
 from trova.ops.pages import call_query, dashboard_filters
 from trova.ops.rollups import ensure_fresh
@@ -56,34 +56,9 @@ def calls(
     request: Request,
     user: AdminUser,
     settings: SettingsDep,
-    status: Text = "",
-    provider: Text = "",
-    model: Text = "",
-    prompt: Text = "",
-    variant: Text = "",
-    category: Text = "",
-    start: Text = "",
-    end: Text = "",
-    thumbs_down: Text = "",
-    edited: Text = "",
-    low_confidence: Text = "",
-    before: Text = "",
+    q: Annotated[CallQuery, Depends(call_query)],
 ) -> dict[str, Any]:
     """AI calls, newest first, 50 a page; pass `next` back as `before` for the next page."""
-    q = call_query(
-        status,
-        provider,
-        model,
-        prompt,
-        variant,
-        category,
-        start,
-        end,
-        thumbs_down,
-        edited,
-        low_confidence,
-        before,
-    )
     page = list_calls(request.app.state.engine, q, settings.ops_low_confidence)
     return {
         "items": [

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
@@ -126,19 +126,20 @@ def _date(value: str) -> date | None:
 
 
 def call_query(
-    status: str = "",
-    provider: str = "",
-    model: str = "",
-    prompt: str = "",
-    variant: str = "",
-    category: str = "",
-    start: str = "",
-    end: str = "",
-    thumbs_down: str = "",
-    edited: str = "",
-    low_confidence: str = "",
-    before: str = "",
+    status: Text = "",
+    provider: Text = "",
+    model: Text = "",
+    prompt: Text = "",
+    variant: Text = "",
+    category: Text = "",
+    start: Text = "",
+    end: Text = "",
+    thumbs_down: Text = "",
+    edited: Text = "",
+    low_confidence: Text = "",
+    before: Text = "",
 ) -> CallQuery:
+    """The inspector's filters from the query string (a dependency of the page and the API)."""
     if status and status not in STATUSES:
         raise HTTPException(422, f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.")
     if edited and edited != "any" and edited not in FIELDS:
@@ -164,33 +165,8 @@ def calls_page(
     request: Request,
     user: AdminUser,
     settings: SettingsDep,
-    status: Text = "",
-    provider: Text = "",
-    model: Text = "",
-    prompt: Text = "",
-    variant: Text = "",
-    category: Text = "",
-    start: Text = "",
-    end: Text = "",
-    thumbs_down: Text = "",
-    edited: Text = "",
-    low_confidence: Text = "",
-    before: Text = "",
+    q: Annotated[CallQuery, Depends(call_query)],
 ) -> Response:
-    q = call_query(
-        status,
-        provider,
-        model,
-        prompt,
-        variant,
-        category,
-        start,
-        end,
-        thumbs_down,
-        edited,
-        low_confidence,
-        before,
-    )
     engine = request.app.state.engine
     result = list_calls(engine, q, settings.ops_low_confidence)
     with engine.connect() as conn:
