@@ -30,7 +30,6 @@ from trova.marketplace.schemas import (
     PhotoPublic,
 )
 from trova.media.intake import ImageRejected
-from trova.media.storage import Storage
 
 router = APIRouter(prefix="/api", tags=["marketplace"], dependencies=[Depends(verify_same_origin)])
 
@@ -129,17 +128,6 @@ async def upload_image(
     return PhotoPublic.of(photo)
 
 
-def _drop_photos(session: Session, storage: Storage, photo_ids: list[str]) -> None:
-    from trova.marketplace.models import Photo
-
-    for photo_id in photo_ids:
-        photo = session.get(Photo, photo_id)
-        if photo is not None and photo.listing_id is None:
-            session.delete(photo)
-    session.commit()
-    photo_service.delete_files(storage, photo_ids)
-
-
 @router.post("/listings", response_model=ListingPublic, status_code=status.HTTP_201_CREATED)
 async def create_listing(
     session: SessionDep,
@@ -193,7 +181,7 @@ async def create_listing(
             new_ids.append(photo.id)
         listing = _create(session, user, data, existing + new_ids, ai_call_id, settings.max_photos)
     except BaseException:
-        _drop_photos(session, storage, new_ids)
+        photo_service.discard_unattached(session, storage, new_ids)
         raise
     return public(session, listing)
 

@@ -189,10 +189,7 @@ async def sell_upload(
                 errors.append(f"{upload.filename or 'A file'}: {exc.message}")
     if errors:
         # Nothing half-stored: drop the photos of this attempt that did pass.
-        for photo in saved:
-            session.delete(photo)
-        session.commit()
-        photo_service.delete_files(storage, [p.id for p in saved])
+        photo_service.discard_unattached(session, storage, [p.id for p in saved])
         return render(
             request,
             "sell_photos.html",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlmodel import Session
 
@@ -50,6 +50,16 @@ def save_upload(
             raise
     session.refresh(photo)
     return photo
+
+
+def discard_unattached(session: Session, storage: Storage, photo_ids: Sequence[str]) -> None:
+    """Undo uploads of a failed attempt: rows not (yet) on a listing, then their files."""
+    for photo_id in photo_ids:
+        photo = session.get(Photo, photo_id)
+        if photo is not None and photo.listing_id is None:
+            session.delete(photo)
+    session.commit()
+    delete_files(storage, photo_ids)
 
 
 def delete_files(storage: Storage, photo_ids: Iterable[str]) -> None:
